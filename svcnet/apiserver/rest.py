@@ -322,25 +322,32 @@ class RestHandler:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
         last_rv = since
+        pending: asyncio.Future[Any] | None = None
         try:
             for etype, obj, raw, _rv in initial:
                 await resp.write(encode(etype, obj, raw))
             if bookmarks and initial and _qbool(q.get("sendInitialEvents")):
                 await resp.write(self._bookmark(t.spec, since, initial_end=True))
             it = stream.__aiter__()
+            # One pending __anext__ survives quiet intervals: cancelling it (as
+            # wait_for would on timeout) would end the async generator.
             while True:
                 wait = BOOKMARK_INTERVAL
                 if deadline is not None:
                     wait = min(wait, deadline - loop.time())
                     if wait <= 0:
                         break
-                try:
-                    etype, obj, raw, rv = await asyncio.wait_for(it.__anext__(), wait)
-                except TimeoutError:
+                if pending is None:
+                    pending = asyncio.ensure_future(it.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=wait)
+                if not done:
                     if bookmarks:
                         cur = max(last_rv, self.resources.store.revision)
                         await resp.write(self._bookmark(t.spec, cur))
                     continue
+                fut, pending = pending, None
+                try:
+                    etype, obj, raw, rv = fut.result()
                 except StopAsyncIteration:
                     break
                 last_rv = rv
@@ -348,6 +355,10 @@ class RestHandler:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
             self.watchers -= 1
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]

@@ -246,12 +246,14 @@ class ObjectCache:
         return None if idx is None else idx.by_key.get((key.namespace, key.name))
 
     def get(self, key: Key) -> Entry:
+        """The current entry. Raises NotFound."""
         entry = self.lookup(key)
         if entry is None:
             raise NotFound(str(key))
         return entry
 
     def list(self, resource: str, namespace: str | None = None) -> tuple[list[Entry], int]:
+        """Entries sorted by (namespace, name) and the current revision."""
         idx = self._indexes.get(resource)
         return ([] if idx is None else idx.range(namespace)), self.revision
 
@@ -259,12 +261,9 @@ class ObjectCache:
         idx = self._indexes.get(resource)
         return 0 if idx is None else len(idx.by_key)
 
-    def history(self) -> list[Event]:
-        """A snapshot of the retained events, oldest first."""
-        return list(self._history)
-
     # ------------------------------------------------------- plan writes
     def plan_create(self, key: Key, obj: dict[str, Any]) -> Change:
+        """Stamp and encode a new object. Raises AlreadyExists."""
         if self.lookup(key) is not None:
             raise AlreadyExists(str(key))
         rv = self.revision + 1
@@ -272,12 +271,14 @@ class ObjectCache:
         return Change(Event(ADDED, key, obj, raw, rv, None), None)
 
     def plan_update(self, key: Key, obj: dict[str, Any], expect_rv: int | None = None) -> Change:
+        """Stamp and encode a replacement. Raises NotFound, Conflict."""
         cur = self._current(key, expect_rv)
         rv = self.revision + 1
         raw = _stamp(obj, rv)
         return Change(Event(MODIFIED, key, obj, raw, rv, cur.obj), cur)
 
     def plan_delete(self, key: Key, expect_rv: int | None = None) -> Change:
+        """The last state stamped with the deletion revision. Raises NotFound, Conflict."""
         cur = self._current(key, expect_rv)
         rv = self.revision + 1
         # Shallow copies suffice: shared nested values are never mutated.

@@ -32,6 +32,10 @@ has been deleted.
 Errors: any ``sqlite3.Error`` is rolled back and re-raised as `StoreError`
 (the in-memory state is untouched, the revision not consumed).
 
+One process owns a database file: the memory cache is authoritative, so a
+second writer would not be seen; its writes would collide on the events
+primary key and fail (StoreError) rather than corrupt anything.
+
 The connection is used from one thread at a time (the API server's loop);
 writes block the loop for one small transaction (no fsync per commit in WAL
 NORMAL mode; fsync happens at checkpoints).
