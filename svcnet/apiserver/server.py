@@ -34,6 +34,7 @@ from svcnet.apiserver.auth import check_bearer
 from svcnet.apiserver.certs import ensure_pki, write_kubeconfig
 from svcnet.apiserver.nsfinalizer import NamespaceFinalizer
 from svcnet.apiserver.openapi import OpenAPIv3
+from svcnet.apiserver.podsubresources import make_binding_handler
 from svcnet.apiserver.resources import Admission, Resources, WriteOptions
 from svcnet.apiserver.rest import RestHandler, status_response
 from svcnet.store import Key, NotFound, Store, open_store
@@ -124,6 +125,7 @@ class APIServer:
         self.store = store or open_store(opts.store, self.data_dir)
         self.resources = Resources(self.store, self.registry, list(opts.extra_admission))
         self.rest = RestHandler(self.resources)
+        self.rest.extra[("pods", "binding")] = make_binding_handler(self.resources, self.rest)
         self.openapi = OpenAPIv3(self.registry, KUBE_VERSION["gitVersion"])
         self.metrics = Metrics(self.store, self.registry, self.rest)
         self.token = ""
