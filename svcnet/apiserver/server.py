@@ -37,6 +37,7 @@ from svcnet.apiserver.openapi import OpenAPIv3
 from svcnet.apiserver.podsubresources import make_binding_handler
 from svcnet.apiserver.resources import Admission, Resources, WriteOptions
 from svcnet.apiserver.rest import RestHandler, status_response
+from svcnet.apiserver.serviceallocation import ServiceAllocation
 from svcnet.store import Key, NotFound, Store, open_store
 from svcnet.util.log import get_logger
 from svcnet.util.metrics import Counter, Gauge, Histogram
@@ -68,6 +69,7 @@ class Options:
     service_cluster_ip_range: str = "10.96.0.0/16"
     service_node_port_range: str = "30000-32767"
     unix_socket: bool = True
+    repair_interval: float = 60.0
     extra_admission: list[Admission] = field(default_factory=list)
 
 
@@ -123,7 +125,12 @@ class APIServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.registry = builtin_registry()
         self.store = store or open_store(opts.store, self.data_dir)
-        self.resources = Resources(self.store, self.registry, list(opts.extra_admission))
+        self.allocation = ServiceAllocation(
+            self.store, opts.service_cluster_ip_range, opts.service_node_port_range
+        )
+        self.resources = Resources(
+            self.store, self.registry, [self.allocation, *opts.extra_admission]
+        )
         self.rest = RestHandler(self.resources)
         self.rest.extra[("pods", "binding")] = make_binding_handler(self.resources, self.rest)
         self.openapi = OpenAPIv3(self.registry, KUBE_VERSION["gitVersion"])
@@ -297,7 +304,10 @@ class APIServer:
 
     # ---------------------------------------------------------- lifecycle
     async def bootstrap(self) -> None:
-        """Create the built-in namespaces (idempotent)."""
+        """Create the built-in namespaces and Service default/kubernetes
+        (idempotent), after loading and repairing the allocation maps."""
+        await self.allocation.load()
+        await self.allocation.repair_once()
         spec = self.registry.by_resource("", "v1", "namespaces")
         assert spec is not None
         for ns in SYSTEM_NAMESPACES:
@@ -306,6 +316,34 @@ class APIServer:
             except NotFound:
                 body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                 await self.resources.create(spec, "", body, WriteOptions())
+        await self._ensure_kubernetes_service()
+
+    async def _ensure_kubernetes_service(self) -> None:
+        """Upstream's master Service: the first IP of the primary range."""
+        spec = self.registry.by_resource("", "v1", "services")
+        assert spec is not None
+        try:
+            await self.store.get(Key("services", "default", "kubernetes"))
+            return
+        except NotFound:
+            pass
+        port = int(self.opts.listen.rpartition(":")[2] or 6443) or 6443
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "clusterIP": self.allocation.ips.first_ip,
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
+                "sessionAffinity": "None",
+                "type": "ClusterIP",
+            },
+        }
+        await self.resources.create(spec, "default", body, WriteOptions())
 
     async def start(self) -> None:
         await self.bootstrap()
@@ -339,7 +377,12 @@ class APIServer:
             os.chmod(sock_path, 0o600)
         write_kubeconfig(self.data_dir / "kubeconfig", self.url, pki.ca_pem, self.token)
         self._tasks.append(asyncio.create_task(self.ns_finalizer.run()))
+        self._tasks.append(asyncio.create_task(self._repair_loop()))
         log.info("listening", url=self.url, data_dir=str(self.data_dir), store=self.opts.store)
+
+    async def _repair_loop(self) -> None:
+        await asyncio.sleep(self.opts.repair_interval)
+        await self.allocation.run_repair(self.opts.repair_interval)
 
     async def stop(self) -> None:
         for t in self._tasks:
