@@ -197,6 +197,7 @@ def builtin_kinds() -> list[KindSpec]:
             validate_update=svcrules.validate_update,
             name_validator=svcrules.validate_name,
             fields=_simple_fields(**{"spec.clusterIP": "spec.clusterIP", "spec.type": "spec.type"}),
+            extra={"return_deleted_object": True},
         ),
         _kind("", "Endpoints", "endpoints", short=("ep",), extra={"allow_create_on_update": True}),
         _kind(
@@ -217,7 +218,13 @@ def builtin_kinds() -> list[KindSpec]:
             default=_secret_default,
             fields=_simple_fields(type="type"),
         ),
-        _kind("", "ServiceAccount", "serviceaccounts", short=("sa",)),
+        _kind(
+            "",
+            "ServiceAccount",
+            "serviceaccounts",
+            short=("sa",),
+            extra={"return_deleted_object": True},
+        ),
         _kind(
             "apps",
             "Deployment",

@@ -9,6 +9,9 @@ stored objects hold only declared fields, like upstream's.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,10 @@ class DecodeResult:
     type_errors: list[str] = field(default_factory=list)
 
 
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
 def _type_name(v: Any) -> str:
     return _JSON_TYPE_NAMES.get(type(v), type(v).__name__)
 
@@ -62,6 +69,22 @@ def _go_type(s: Schema) -> str:
     if isinstance(s, MapOf):
         return "map[string]" + _go_type(resolve(s.values) or s.values)
     return "value"
+
+
+def _value_error(s: Schema, v: Any) -> str | None:
+    """Why a well-typed scalar still fails to decode (Go's decoders), or None."""
+    if isinstance(s, Prim) and s.type == "integer" and isinstance(v, int):
+        lo, hi = _INT_RANGES.get(s.format or "int64", _INT_RANGES["int64"])
+        if not lo <= v <= hi:
+            return f"number {v} overflows {s.format or 'int64'}"
+    if isinstance(s, Prim) and s.format == "byte" and isinstance(v, str):
+        try:
+            base64.b64decode(v, validate=True)
+        except (binascii.Error, ValueError):
+            return f"illegal base64 data in {v[:32]!r}"
+    if isinstance(s, Time) and isinstance(v, str) and not _RFC3339.match(v):
+        return f'parsing time "{v}" as "2006-01-02T15:04:05Z07:00": cannot parse as RFC 3339'
+    return None
 
 
 def _scalar_ok(s: Schema, v: Any) -> bool:
@@ -149,5 +172,9 @@ def _walk(v: Any, s: Schema | None, path: str, res: DecodeResult, owner: str) ->
         )
         return None
     if isinstance(s, Prim) and s.type == "integer" and isinstance(v, float):
-        return int(v)
+        v = int(v)
+    why = _value_error(s, v)
+    if why is not None:
+        res.type_errors.append(f"json: cannot unmarshal {why} into Go struct field {owner}.{path}")
+        return None
     return v

@@ -26,6 +26,7 @@ from svcnet.api import errors, patch
 from svcnet.api.errors import APIError
 from svcnet.api.printers import DEFAULT_PRINTER, build_table
 from svcnet.api.registry import KindSpec, Registry
+from svcnet.api.validation import not_supported
 from svcnet.apiserver.resources import (
     DeleteOptions,
     ListOptions,
@@ -191,9 +192,7 @@ class RestHandler:
         dry = q.getall("dryRun", [])
         for d in dry:
             if d != "All":
-                raise errors.bad_request(
-                    f'dryRun: Unsupported value: "{d}": supported values: "All"'
-                )
+                raise _invalid_options("CreateOptions", not_supported("dryRun", d, ["All"]))
         fv = q.get("fieldValidation", "Warn")
         if fv not in ("Ignore", "Warn", "Strict"):
             raise errors.bad_request(
@@ -441,10 +440,14 @@ class RestHandler:
         if body.get("orphanDependents") is True or q.get("orphanDependents") == "true":
             policy = policy or "Orphan"
         if policy not in (None, "Orphan", "Foreground", "Background"):
-            raise errors.bad_request(
-                f'propagationPolicy: Unsupported value: "{policy}": supported values: '
-                '"Background", "Foreground", "Orphan"'
+            raise _invalid_options(
+                "DeleteOptions",
+                not_supported("propagationPolicy", policy, ["Foreground", "Background", "Orphan"]),
             )
+        dry_values = body.get("dryRun") or request.query.getall("dryRun", [])
+        for d in dry_values if isinstance(dry_values, list) else [dry_values]:
+            if d != "All":
+                raise _invalid_options("DeleteOptions", not_supported("dryRun", d, ["All"]))
         pre = body.get("preconditions") or {}
         dry = body.get("dryRun") or request.query.getall("dryRun", [])
         return DeleteOptions(
@@ -570,6 +573,11 @@ class RestHandler:
 
         res = await self.resources.patch(spec, t.namespace, t.name, apply, WriteOptions())
         return _json(to_scale(res.obj))
+
+
+def _invalid_options(kind: str, err: Any) -> APIError:
+    """Upstream ValidateCreateOptions / ValidateDeleteOptions: 422 Invalid."""
+    return errors.invalid("meta.k8s.io", kind, "", [err])
 
 
 def dumps_pretty(obj: Any) -> bytes:

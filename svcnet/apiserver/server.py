@@ -70,6 +70,7 @@ class Options:
     service_node_port_range: str = "30000-32767"
     unix_socket: bool = True
     repair_interval: float = 60.0
+    watch_history: int = 50_000
     extra_admission: list[Admission] = field(default_factory=list)
 
 
@@ -124,7 +125,7 @@ class APIServer:
         self.data_dir = opts.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.registry = builtin_registry()
-        self.store = store or open_store(opts.store, self.data_dir)
+        self.store = store or open_store(opts.store, self.data_dir, history=opts.watch_history)
         self.allocation = ServiceAllocation(
             self.store, opts.service_cluster_ip_range, opts.service_node_port_range
         )
@@ -180,6 +181,8 @@ class APIServer:
             raise
         except (ConnectionResetError, asyncio.CancelledError):
             raise
+        except RecursionError:
+            return status_response(errors.bad_request("the object is nested too deeply"))
         except Exception as e:  # a bug: keep serving, tell the client, log the trace
             log.exception("internal error", path=request.path, method=request.method)
             return status_response(errors.internal(f"{type(e).__name__}: {e}"))

@@ -51,11 +51,12 @@ BACKENDS = ("memory", "sqlite")
 SQLITE_FILE = "store.db"
 
 
-def open_store(spec: str, data_dir: pathlib.Path | None) -> Store:
+def open_store(spec: str, data_dir: pathlib.Path | None, history: int = 50_000) -> Store:
     """Open the store backend named by ``spec``.
 
     Args:
         spec: "memory" or "sqlite".
+        history: events kept for watches to resume from.
         data_dir: directory for durable backends (created if missing);
             required for "sqlite", ignored for "memory".
 
@@ -65,9 +66,9 @@ def open_store(spec: str, data_dir: pathlib.Path | None) -> Store:
     """
     name = spec.strip().lower()
     if name == "memory":
-        return MemoryStore()
+        return MemoryStore(history=history)
     if name == "sqlite":
         if data_dir is None:
             raise ValueError("store backend 'sqlite' needs a data directory")
-        return SQLiteStore(pathlib.Path(data_dir) / SQLITE_FILE)
+        return SQLiteStore(pathlib.Path(data_dir) / SQLITE_FILE, history=history)
     raise ValueError(f"unknown store backend {spec!r}: expected one of {', '.join(BACKENDS)}")
