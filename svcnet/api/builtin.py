@@ -10,6 +10,8 @@ Service-specific rules live in `svcnet.api.service`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from svcnet.api import pods as podrules
@@ -153,8 +155,25 @@ def _kind(
     )
 
 
-def builtin_kinds() -> list[KindSpec]:
-    """Every kind of the compatibility contract (DESIGN.md)."""
+def builtin_kinds(
+    service_config: svcrules.ServiceConfig = svcrules.DEFAULT_CONFIG,
+    is_cluster_ip: Callable[[str], bool] = svcrules.no_cluster_ips,
+) -> list[KindSpec]:
+    """Every kind of the compatibility contract (DESIGN.md).
+
+    Args:
+        service_config: the cluster's service CIDRs and node port range
+            (Service defaulting and validation depend on them).
+        is_cluster_ip: whether an IP is a Service's ClusterIP (endpoint IPs
+            may not be).
+    """
+    cfg = service_config
+
+    def svc_prepare_update(new: Obj, old: Obj) -> None:
+        # Upstream keeps allocated values a client omitted (PUT without
+        # clusterIP/nodePort), which needs the old object.
+        svcrules.default(new, old, cfg)
+
     return [
         _kind(
             "",
@@ -192,14 +211,23 @@ def builtin_kinds() -> list[KindSpec]:
             categories=ALL,
             subresources=("status",),
             prepare_create=_reset_status(),
-            default=svcrules.default,
-            validate=svcrules.validate,
-            validate_update=svcrules.validate_update,
+            prepare_update=svc_prepare_update,
+            default=partial(svcrules.default, config=cfg),
+            validate=partial(svcrules.validate, config=cfg),
+            validate_update=partial(svcrules.validate_update, config=cfg),
             name_validator=svcrules.validate_name,
             fields=_simple_fields(**{"spec.clusterIP": "spec.clusterIP", "spec.type": "spec.type"}),
             extra={"return_deleted_object": True},
         ),
-        _kind("", "Endpoints", "endpoints", short=("ep",), extra={"allow_create_on_update": True}),
+        _kind(
+            "",
+            "Endpoints",
+            "endpoints",
+            short=("ep",),
+            default=svcrules.default_endpoints,
+            validate=partial(svcrules.validate_endpoints, is_cluster_ip=is_cluster_ip),
+            extra={"allow_create_on_update": True},
+        ),
         _kind(
             "",
             "Node",
@@ -257,7 +285,9 @@ def builtin_kinds() -> list[KindSpec]:
             "EndpointSlice",
             "endpointslices",
             generation=True,
-            validate=svcrules.validate_endpointslice,
+            default=svcrules.default_endpointslice,
+            validate=partial(svcrules.validate_endpointslice, is_cluster_ip=is_cluster_ip),
+            validate_update=svcrules.validate_endpointslice_update,
         ),
         _kind(
             "networking.k8s.io",
@@ -283,8 +313,11 @@ def builtin_kinds() -> list[KindSpec]:
     ]
 
 
-def builtin_registry() -> Registry:
-    return Registry(builtin_kinds())
+def builtin_registry(
+    service_config: svcrules.ServiceConfig = svcrules.DEFAULT_CONFIG,
+    is_cluster_ip: Callable[[str], bool] = svcrules.no_cluster_ips,
+) -> Registry:
+    return Registry(builtin_kinds(service_config, is_cluster_ip))
 
 
 __all__ = ["builtin_kinds", "builtin_registry", "is_dns1123_subdomain"]

@@ -29,6 +29,7 @@ from svcnet.api import errors
 from svcnet.api.builtin import builtin_registry
 from svcnet.api.errors import APIError
 from svcnet.api.registry import Registry
+from svcnet.api.service import ServiceConfig
 from svcnet.apiserver import discovery
 from svcnet.apiserver.auth import check_bearer
 from svcnet.apiserver.certs import ensure_pki, write_kubeconfig
@@ -124,11 +125,16 @@ class APIServer:
         self.opts = opts
         self.data_dir = opts.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.registry = builtin_registry()
         self.store = store or open_store(opts.store, self.data_dir, history=opts.watch_history)
         self.allocation = ServiceAllocation(
             self.store, opts.service_cluster_ip_range, opts.service_node_port_range
         )
+        lo, _, hi = opts.service_node_port_range.partition("-")
+        service_config = ServiceConfig(
+            cidrs=tuple(c.strip() for c in opts.service_cluster_ip_range.split(",") if c.strip()),
+            node_port_range=(int(lo), int(hi or lo)),
+        )
+        self.registry = builtin_registry(service_config, self.allocation.is_cluster_ip)
         self.resources = Resources(
             self.store, self.registry, [self.allocation, *opts.extra_admission]
         )
