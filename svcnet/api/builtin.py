@@ -10,6 +10,7 @@ Service-specific rules live in `svcnet.api.service`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -29,11 +30,13 @@ def _meta(obj: Obj) -> dict[str, Any]:
     return obj.setdefault("metadata", {})
 
 
-def _reset_status(status: dict[str, Any] | None = None):
+def _reset_status(status: dict[str, Any] | None = None) -> Callable[[Obj], None]:
+    """Upstream PrepareForCreate: clients cannot set status on create. The
+    reset value is what Go serialises for an empty status struct (e.g.
+    Service -> {"loadBalancer": {}}, Deployment -> {})."""
+
     def prepare(obj: Obj) -> None:
-        obj["status"] = dict(status or {})
-        if not obj["status"]:
-            obj.pop("status")
+        obj["status"] = copy.deepcopy(status or {})
 
     return prepare
 
@@ -210,7 +213,7 @@ def builtin_kinds(
             short=("svc",),
             categories=ALL,
             subresources=("status",),
-            prepare_create=_reset_status(),
+            prepare_create=_reset_status({"loadBalancer": {}}),
             prepare_update=svc_prepare_update,
             default=partial(svcrules.default, config=cfg),
             validate=partial(svcrules.validate, config=cfg),
@@ -274,7 +277,7 @@ def builtin_kinds(
             categories=ALL,
             subresources=("status", "scale"),
             generation=True,
-            prepare_create=_reset_status(),
+            prepare_create=_reset_status({"replicas": 0}),
             default=workloads.default_replicaset,
             validate=workloads.validate_replicaset,
             validate_update=workloads.validate_selector_immutable,
@@ -296,7 +299,7 @@ def builtin_kinds(
             short=("ing",),
             subresources=("status",),
             generation=True,
-            prepare_create=_reset_status(),
+            prepare_create=_reset_status({"loadBalancer": {}}),
         ),
         _kind(
             "networking.k8s.io", "IngressClass", "ingressclasses", namespaced=False, generation=True

@@ -32,8 +32,13 @@ class NamespaceFinalizer:
         watcher = asyncio.create_task(self._watch(store.revision))
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), RECHECK_SECONDS)
+                # asyncio.wait (not wait_for): on 3.11 wait_for can swallow a
+                # cancellation when the event is already set, so SIGTERM hung.
+                waiter = asyncio.ensure_future(self.wake.wait())
+                try:
+                    await asyncio.wait({waiter}, timeout=RECHECK_SECONDS)
+                finally:
+                    waiter.cancel()
                 self.wake.clear()
                 try:
                     await self.sync()
@@ -73,8 +78,7 @@ class NamespaceFinalizer:
                 with contextlib.suppress(APIError):
                     await self.resources.delete(spec, ns, e.key.name, DeleteOptions())
         if remaining:
-            self.wake.set()
-            return False
+            return False  # re-checked on the next tick (RECHECK_SECONDS), never a busy loop
         store = self.resources.store
         try:
             cur = await store.get(Key("namespaces", "", ns))

@@ -162,7 +162,7 @@ class Resources:
         else:
             meta.pop("namespace", None)
 
-    async def _namespace_admit(self, spec: KindSpec, namespace: str) -> None:
+    async def _namespace_admit(self, spec: KindSpec, namespace: str, name: str = "") -> None:
         """Upstream NamespaceLifecycle admission for creates."""
         if not spec.namespaced:
             return
@@ -176,7 +176,7 @@ class Resources:
             raise errors.forbidden(
                 spec.group,
                 spec.plural,
-                "",
+                name,
                 f"unable to create new content in namespace {namespace} "
                 "because it is being terminated",
             )
@@ -258,7 +258,7 @@ class Resources:
             meta.pop("generation", None)
         spec.prepare_create(obj)
         spec.default(obj)
-        await self._namespace_admit(spec, meta.get("namespace", ""))
+        await self._namespace_admit(spec, meta.get("namespace", ""), meta.get("name", ""))
         errs = _validate_meta(spec, meta)
         errs += spec.validate(obj)
         if errs:
