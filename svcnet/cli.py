@@ -51,6 +51,18 @@ def main() -> None:
 )
 @click.option("--service-cluster-ip-range", default="10.96.0.0/16", show_default=True)
 @click.option("--service-node-port-range", default="30000-32767", show_default=True)
+@click.option(
+    "--allocation-repair-interval",
+    default=60.0,
+    show_default=True,
+    help="Seconds between ClusterIP/NodePort repair passes (leaks are freed after 3 passes).",
+)
+@click.option(
+    "--watch-history",
+    default=50_000,
+    show_default=True,
+    help="Events kept for watches to resume from (older resourceVersions get 410).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option(
     "--log-format", type=click.Choice(["logfmt", "json"]), default="logfmt", show_default=True
@@ -62,6 +74,8 @@ def apiserver(
     insecure_http: bool,
     service_cluster_ip_range: str,
     service_node_port_range: str,
+    allocation_repair_interval: float,
+    watch_history: int,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -77,8 +91,89 @@ def apiserver(
         tls=not insecure_http,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=service_node_port_range,
+        watch_history=watch_history,
+        repair_interval=allocation_repair_interval,
     )
     run_async(serve(opts))
+
+
+@main.command("controller-manager")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Kubeconfig of any API server (svcnet or a real cluster).",
+)
+@click.option(
+    "--socket",
+    "socket_",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="svcnet API unix socket (<data-dir>/api.sock), trusted, no token.",
+)
+@click.option(
+    "--controllers",
+    default="*",
+    show_default=True,
+    help="Comma-separated: '*' all, 'name' enable, '-name' disable.",
+)
+@click.option(
+    "--cluster-cidr",
+    default="10.244.0.0/16",
+    show_default=True,
+    help="Pod CIDR(s) for node IPAM (comma-separated for dual-stack).",
+)
+@click.option("--node-cidr-mask-size", default=24, show_default=True)
+@click.option(
+    "--max-endpoints-per-slice", default=100, show_default=True, type=click.IntRange(1, 1000)
+)
+@click.option(
+    "--node-monitor-grace-period",
+    default=40.0,
+    show_default=True,
+    help="Seconds without a heartbeat before a node is NotReady.",
+)
+@click.option("--workers", default=4, show_default=True)
+@click.option(
+    "--metrics-addr",
+    default="127.0.0.1:10257",
+    show_default=True,
+    help="/healthz and /metrics (port 0 picks one).",
+)
+@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-format", type=click.Choice(["logfmt", "json"]), default="logfmt", show_default=True
+)
+def controller_manager(
+    kubeconfig: Path | None,
+    socket_: Path | None,
+    controllers: str,
+    cluster_cidr: str,
+    node_cidr_mask_size: int,
+    max_endpoints_per_slice: int,
+    node_monitor_grace_period: float,
+    workers: int,
+    metrics_addr: str,
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Run the controllers (EndpointSlice, Endpoints, ReplicaSet, Deployment, scheduler, GC, node IPAM, node lifecycle)."""
+    from svcnet.controllers.base import ManagerOptions
+    from svcnet.controllers.manager import serve
+    from svcnet.util.log import setup_logging
+
+    if kubeconfig is None and socket_ is None:
+        raise click.UsageError("give --kubeconfig or --socket")
+    setup_logging("controller-manager", log_level, log_format)
+    opts = ManagerOptions(
+        cluster_cidr=cluster_cidr,
+        node_cidr_mask_size=node_cidr_mask_size,
+        max_endpoints_per_slice=max_endpoints_per_slice,
+        node_monitor_grace_period=node_monitor_grace_period,
+        workers=workers,
+        controllers=tuple(c.strip() for c in controllers.split(",") if c.strip()),
+    )
+    run_async(serve(kubeconfig, socket_, opts, metrics_addr))
 
 
 if __name__ == "__main__":  # pragma: no cover
