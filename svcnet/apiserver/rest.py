@@ -286,6 +286,7 @@ class RestHandler:
                 since = int(rv_param)
             except ValueError:
                 raise errors.bad_request(f"invalid resourceVersion: {rv_param!r}") from None
+            await self._wait_fresh(since)
         resp = web.StreamResponse(status=200)
         resp.content_type = "application/json"
         resp.enable_chunked_encoding()
@@ -362,6 +363,31 @@ class RestHandler:
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]
         return resp
+
+    async def _wait_fresh(self, rv: int, timeout: float = 3.0) -> None:
+        """Upstream's watch cache waits up to 3 s for a resourceVersion ahead
+        of it, then answers 504 "Too large resource version" (a client that
+        resumes against a restarted, reset store must re-list, not hang)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.resources.store.revision < rv:
+            if loop.time() >= deadline:
+                current = self.resources.store.revision
+                raise APIError(
+                    504,
+                    "Timeout",
+                    f"Too large resource version: {rv}, current: {current}",
+                    {
+                        "causes": [
+                            {
+                                "reason": "ResourceVersionTooLarge",
+                                "message": "Too large resource version",
+                            }
+                        ],
+                        "retryAfterSeconds": 1,
+                    },
+                )
+            await asyncio.sleep(0.05)
 
     def _bookmark(self, spec: KindSpec, rv: int, initial_end: bool = False) -> bytes:
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
