@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+
 from svcnet.client import (
     DEPLOYMENTS,
     NAMESPACE_INDEX,
