@@ -17,6 +17,7 @@ dicts); objects from the store are never mutated (`Entry.copy()` first).
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import copy
 import datetime as dt
@@ -221,21 +222,26 @@ class Resources:
         remaining item count (when paging)."""
         self.check_field_selector(spec, opts.field_selector)
         entries, rv = await self.store.list(spec.resource, namespace if spec.namespaced else None)
-        start = ""
+        begin = 0
         if opts.continue_token:
             start, rv = _decode_continue(opts.continue_token, rv)
-        out: list[Entry] = []
-        for e in entries:
-            if start and f"{e.key.namespace}/{e.key.name}" <= start:
-                continue
-            if self.matches(spec, e.obj, opts):
-                out.append(e)
+            # Entries are sorted by (namespace, name): resume right after the
+            # token's key (a tuple compare; "ns/name" strings would misorder
+            # namespaces like "app" and "app-2").
+            begin = bisect.bisect_right(entries, start, key=lambda e: (e.key.namespace, e.key.name))
+        filtering = (opts.label_selector is not None and not opts.label_selector.empty) or (
+            opts.field_selector is not None
+        )
+        if not filtering:
+            out = entries[begin:]
+        else:
+            out = [e for e in entries[begin:] if self.matches(spec, e.obj, opts)]
         if opts.limit and len(out) > opts.limit:
             page = out[: opts.limit]
             last = page[-1].key
-            token = _encode_continue(rv, f"{last.namespace}/{last.name}")
+            token = _encode_continue(rv, (last.namespace, last.name))
             return page, rv, token, len(out) - opts.limit
-        return out, rv, "", None
+        return list(out), rv, "", None
 
     # ------------------------------------------------------------ create
     async def create(
@@ -568,16 +574,16 @@ def _spec_changed(old: Obj, new: Obj) -> bool:
     return False
 
 
-def _encode_continue(rv: int, start: str) -> str:
-    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start})
+def _encode_continue(rv: int, start: tuple[str, str]) -> str:
+    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "ns": start[0], "name": start[1]})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_continue(token: str, current_rv: int) -> tuple[str, int]:
+def _decode_continue(token: str, current_rv: int) -> tuple[tuple[str, str], int]:
     try:
         pad = "=" * (-len(token) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(token + pad))
-        return str(data["start"]), int(data.get("rv", current_rv))
+        return (str(data["ns"]), str(data["name"])), int(data.get("rv", current_rv))
     except Exception:
         raise errors.bad_request(
             "continue key is not valid: the continue token could not be decoded"

@@ -255,8 +255,13 @@ class RestHandler:
         head = orjson.dumps(
             {"kind": t.spec.kind + "List", "apiVersion": t.spec.api_version, "metadata": meta}
         )
-        body = head[:-1] + b',"items":[' + b",".join(e.raw for e in entries) + b"]}"
-        return _json(body)
+        parts = [head[:-1], b',"items":[']
+        for i, e in enumerate(entries):
+            if i:
+                parts.append(b",")
+            parts.append(e.raw)
+        parts.append(b"]}")
+        return _json(b"".join(parts))
 
     async def watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query

@@ -29,6 +29,11 @@ from typing import Any, Protocol
 
 import orjson
 
+# Resources under this prefix are the server's own bookkeeping (e.g. allocation
+# maps): stored and versioned like any object, but never watched, so their
+# writes stay out of the watch history.
+INTERNAL_PREFIX = "_internal/"
+
 
 class StoreError(Exception):
     """Base of store errors."""

@@ -55,6 +55,7 @@ from typing import Any
 import orjson
 
 from svcnet.store.base import (
+    INTERNAL_PREFIX,
     AlreadyExists,
     Conflict,
     Entry,
@@ -310,8 +311,9 @@ class ObjectCache:
         else:
             idx.put((key.namespace, key.name), entry)
         self.revision = ev.rv
-        self._history.append(ev)
-        self._fan_out(ev)
+        if not key.resource.startswith(INTERNAL_PREFIX):
+            self._history.append(ev)
+            self._fan_out(ev)
         return entry
 
     def load(self, entries: Iterable[Entry], events: Iterable[Event], revision: int) -> None:
@@ -387,7 +389,9 @@ def _stamp(obj: dict[str, Any], rv: int) -> bytes:
     if meta is None:
         meta = obj["metadata"] = {}
     meta["resourceVersion"] = str(rv)
-    return orjson.dumps(obj)
+    # orjson may return bytes backed by a much larger buffer (a 1.4 KB result
+    # holding 16 KiB); entries live long, so keep an exact-size copy.
+    return bytes(memoryview(orjson.dumps(obj)))
 
 
 class MemoryStore:

@@ -51,7 +51,7 @@ from typing import Any
 
 import orjson
 
-from svcnet.store.base import Entry, Event, Key, StoreError
+from svcnet.store.base import INTERNAL_PREFIX, Entry, Event, Key, StoreError
 from svcnet.store.memory import DELETED, Change, MemoryStore
 
 __all__ = ["SQLiteStore"]
@@ -228,7 +228,10 @@ class SQLiteStore(MemoryStore):
                 db.execute(_DELETE, (k.resource, k.namespace, k.name))
             else:
                 db.execute(_UPSERT, (k.resource, k.namespace, k.name, ev.rv, ev.raw))
-            db.execute(_EVENT, (ev.rv, ev.type, k.resource, k.namespace, k.name, ev.raw, prev_raw))
+            if not k.resource.startswith(INTERNAL_PREFIX):
+                db.execute(
+                    _EVENT, (ev.rv, ev.type, k.resource, k.namespace, k.name, ev.raw, prev_raw)
+                )
             db.execute(_SET_REVISION, (ev.rv,))
             if prune:
                 db.execute(_PRUNE, (ev.rv - self._history_limit,))
