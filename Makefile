@@ -28,10 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: deps
-	@echo "starting svcnet apiserver (data dir $(DATA)); in another shell:"
-	@echo "  export KUBECONFIG=$(abspath $(DATA))/kubeconfig"
-	@echo "  kubectl get namespaces"
-	$(VENV)/bin/svcnet apiserver --data-dir $(DATA) --listen 127.0.0.1:6443
+	DATA=$(DATA) scripts/run-demo.sh
 
 lint: venv
 	$(VENV)/bin/ruff check svcnet tests bench
