@@ -271,9 +271,11 @@ class DeploymentController(Controller):
             )
         for ev in acts.events:
             self.record(d, ev.type, ev.reason, ev.message)
+        # A sync that returns normally resets the key's backoff (run_worker
+        # forgets it), so "again soon" is an explicit short delay.
         if acts.requeue_after == 0:
-            self.queue.add_rate_limited(key)
-        elif acts.requeue_after is not None:
+            raise Requeue("deployment wants another pass", 1.0)
+        if acts.requeue_after is not None:
             self.queue.add_after(key, acts.requeue_after)
 
 
