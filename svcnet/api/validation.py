@@ -164,10 +164,15 @@ def go_json(v: Any) -> str:
 
 
 def go_value(v: Any) -> str:
-    """A bad value as ``ErrorBody`` prints it: ``%q`` strings, ``%v`` numbers
-    and bools, JSON for the rest."""
+    """A bad value as ``ErrorBody`` prints it in Kubernetes 1.31 (the version
+    svcnet reports): ``%q`` strings, ``%v`` numbers and bools, ``%#v`` for
+    string slices (``[]string{"a", "b"}``), and JSON for other composites:
+    a dict may stand for a Go struct or map, whose ``%#v`` forms differ
+    (upstream 1.34 switched to JSON for all composites)."""
     if isinstance(v, str):
         return go_quote(v)
+    if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+        return _go_string_slice(v)
     return _go_float(v) if isinstance(v, float) else go_json(v)
 
 

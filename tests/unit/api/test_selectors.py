@@ -385,7 +385,7 @@ OBJECT_ERROR_CASES = [
     ParseErrorCase(
         "NewRequirement: Exists takes no values",
         '{"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}',
-        'values: Invalid value: ["x"]: values set must be empty for exists and does not exist',
+        'values: Invalid value: []string{"x"}: values set must be empty for exists and does not exist',
     ),
     ParseErrorCase(
         "NewRequirement: key and value errors aggregated",
@@ -414,14 +414,14 @@ def test_selector_from_label_selector_object_errors(case: ParseErrorCase) -> Non
             "a",
             "=",
             ["x", "y"],
-            'values: Invalid value: ["x","y"]: exact-match compatibility requires one single value',
+            'values: Invalid value: []string{"x", "y"}: exact-match compatibility requires one single value',
             id="NewRequirement: = needs exactly one value",
         ),
         pytest.param(
             "a",
             "gt",
             ["1", "2"],
-            "values: Invalid value: [\"1\",\"2\"]: for 'Gt', 'Lt' operators, exactly one value is required",
+            "values: Invalid value: []string{\"1\", \"2\"}: for 'Gt', 'Lt' operators, exactly one value is required",
             id="NewRequirement: gt needs exactly one value",
         ),
         pytest.param(

@@ -688,13 +688,15 @@ VALIDATE_CASES = [
     ValidateCase(
         "ValidateServiceClusterIPsRelatedFields: clusterIPs[0] must match clusterIP",
         simple(clusterIP="10.96.0.10", clusterIPs=["10.96.0.11"]),
-        ['spec.clusterIPs: Invalid value: ["10.96.0.11"]: first value must match `clusterIP`'],
+        [
+            'spec.clusterIPs: Invalid value: []string{"10.96.0.11"}: first value must match `clusterIP`'
+        ],
     ),
     ValidateCase(
         "ValidateServiceClusterIPsRelatedFields: clusterIPs need clusterIP",
         simple(clusterIPs=["10.96.0.11"]),
         [
-            'spec.clusterIPs: Invalid value: ["10.96.0.11"]: '
+            'spec.clusterIPs: Invalid value: []string{"10.96.0.11"}: '
             "must be empty when `clusterIP` is not specified"
         ],
     ),
@@ -702,7 +704,7 @@ VALIDATE_CASES = [
         "ValidateServiceClusterIPsRelatedFields: 'None' must be the first and only value",
         simple(clusterIP="None", clusterIPs=["None", "10.96.0.10"]),
         [
-            'spec.clusterIPs: Invalid value: ["None","10.96.0.10"]: '
+            'spec.clusterIPs: Invalid value: []string{"None", "10.96.0.10"}: '
             "'None' must be the first and only value"
         ],
     ),
@@ -714,7 +716,7 @@ VALIDATE_CASES = [
             ipFamilyPolicy="RequireDualStack",
         ),
         [
-            'spec.clusterIPs: Invalid value: ["10.96.0.10","fd00:10:96::a","10.96.0.11"]: '
+            'spec.clusterIPs: Invalid value: []string{"10.96.0.10", "fd00:10:96::a", "10.96.0.11"}: '
             "may only hold up to 2 values"
         ],
         config=DUAL,
@@ -727,7 +729,7 @@ VALIDATE_CASES = [
             ipFamilyPolicy="RequireDualStack",
         ),
         [
-            'spec.clusterIPs: Invalid value: ["10.96.0.10","10.96.0.11"]: '
+            'spec.clusterIPs: Invalid value: []string{"10.96.0.10", "10.96.0.11"}: '
             "may specify no more than one IP for each IP family"
         ],
         config=DUAL,
@@ -744,7 +746,9 @@ VALIDATE_CASES = [
     ValidateCase(
         "initIPFamilyFields: a requested IP of a family the cluster lacks",
         simple(clusterIP="fd00::1"),
-        ['spec.clusterIPs[0]: Invalid value: ["fd00::1"]: IPv6 is not configured on this cluster'],
+        [
+            'spec.clusterIPs[0]: Invalid value: []string{"fd00::1"}: IPv6 is not configured on this cluster'
+        ],
     ),
     ValidateCase(
         "ValidateService: headless NodePort is forbidden",
@@ -1106,7 +1110,7 @@ UPDATE_CASES = [
         "validateUpgradeDowngradeClusterIPs: clusterIP may not change",
         OLD_CLUSTER_IP,
         simple(clusterIP="10.96.0.20"),
-        ['spec.clusterIPs[0]: Invalid value: ["10.96.0.20"]: may not change once set'],
+        ['spec.clusterIPs[0]: Invalid value: []string{"10.96.0.20"}: may not change once set'],
     ),
     UpdateCase(
         "validateUpgradeDowngradeClusterIPs: the primary clusterIP can not be unset",
@@ -1273,7 +1277,7 @@ def test_validate_update_reports_only_what_the_update_adds() -> None:
     new = service(simple(clusterIP="10.96.0.20", externalIPs=["127.0.0.1"]))
     svc.default(new, OLD_CLUSTER_IP)
     assert messages(svc.validate_update(new, OLD_CLUSTER_IP)) == [
-        'spec.clusterIPs[0]: Invalid value: ["10.96.0.20"]: may not change once set'
+        'spec.clusterIPs[0]: Invalid value: []string{"10.96.0.20"}: may not change once set'
     ]
     assert messages(svc.validate(new)) == [
         'spec.externalIPs[0]: Invalid value: "127.0.0.1": '

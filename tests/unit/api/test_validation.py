@@ -208,9 +208,9 @@ ERROR_CASES = [
         "FieldValueInvalid",
     ),
     ErrorCase(
-        "ErrorBody: []string as JSON",
+        "ErrorBody: []string as Go %#v (Kubernetes 1.31)",
         v.invalid("f", ["a", "b"], "d"),
-        'f: Invalid value: ["a","b"]: d',
+        'f: Invalid value: []string{"a", "b"}: d',
         "FieldValueInvalid",
     ),
     ErrorCase(
@@ -665,7 +665,7 @@ META_CASES = [
         "ValidateFinalizers: orphan and foregroundDeletion conflict",
         {"name": "w", "namespace": "d", "finalizers": ["orphan", "foregroundDeletion"]},
         [
-            'metadata.finalizers: Invalid value: ["orphan","foregroundDeletion"]: '
+            'metadata.finalizers: Invalid value: []string{"orphan", "foregroundDeletion"}: '
             "finalizer orphan and foregroundDeletion cannot be both set"
         ],
     ),

@@ -100,7 +100,7 @@ def test_static_ip_taken_is_invalid_with_upstream_message() -> None:
     with pytest.raises(AllocationInvalid) as e:
         allocate_service(svc(clusterIP="10.0.0.5"), None, ips, ports)
     assert e.value.errs[0].message() == (
-        'spec.clusterIPs: Invalid value: ["10.0.0.5"]: failed to allocate IP 10.0.0.5: '
+        'spec.clusterIPs: Invalid value: []string{"10.0.0.5"}: failed to allocate IP 10.0.0.5: '
         "provided IP is already allocated"
     )
 
