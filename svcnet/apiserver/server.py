@@ -379,7 +379,7 @@ class APIServer:
                 sock_path.unlink()
             old_umask = os.umask(0o177)
             try:
-                usite = web.UnixSite(self.runner, str(sock_path))
+                usite = web.UnixSite(self.runner, str(sock_path), backlog=1024)
                 await usite.start()
             finally:
                 os.umask(old_umask)

@@ -10,6 +10,7 @@ stale cache (upstream's endpointSliceTracker "stale slices" check).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,39 +57,55 @@ def slice_service_key(obj: Obj) -> list[str]:
 
 
 class WriteTracker:
-    """Our writes per key, to detect a cache older than them (pure state)."""
+    """Expectations: our recent writes per key, so a sync does not plan from
+    a cache older than them (upstream ControllerExpectations / slice tracker).
 
-    def __init__(self) -> None:
-        self._written: dict[str, dict[str, int]] = {}
-        self._deleted: dict[str, set[str]] = {}
+    A written object is expected in the cache at >= the resourceVersion we
+    got back; a deleted one is expected gone. An object written while being
+    deleted (``may_vanish``) also counts as seen once it is gone. Like
+    upstream's expectations, entries expire (``ttl`` seconds) so a missed
+    event can delay a key but never stall it.
+    """
 
-    def wrote(self, key: str, obj: Obj) -> None:
+    def __init__(self, ttl: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        # key -> name -> (resourceVersion, may_vanish, recorded at)
+        self._written: dict[str, dict[str, tuple[int, bool, float]]] = {}
+        self._deleted: dict[str, dict[str, float]] = {}
+
+    def wrote(self, key: str, obj: Obj, may_vanish: bool = False) -> None:
         meta = obj.get("metadata") or {}
-        self._written.setdefault(key, {})[meta.get("name", "")] = int(
-            meta.get("resourceVersion") or 0
-        )
+        rv = int(meta.get("resourceVersion") or 0)
+        self._written.setdefault(key, {})[meta.get("name", "")] = (rv, may_vanish, self.clock())
 
     def deleted(self, key: str, name: str) -> None:
-        self._deleted.setdefault(key, set()).add(name)
+        self._deleted.setdefault(key, {})[name] = self.clock()
         self._written.get(key, {}).pop(name, None)
 
     def stale(self, key: str, cached: list[Obj]) -> bool:
         """True while the cache lacks a version we wrote or still has one we deleted."""
+        now = self.clock()
         by_name = {
             (o.get("metadata") or {}).get("name", ""): int(
                 (o.get("metadata") or {}).get("resourceVersion") or 0
             )
             for o in cached
         }
-        for name, rv in list(self._written.get(key, {}).items()):
-            if by_name.get(name, -1) < rv:
-                return True
-            del self._written[key][name]
-        for name in list(self._deleted.get(key, ())):
-            if name in by_name:
-                return True
-            self._deleted[key].discard(name)
-        return False
+        written = self._written.get(key, {})
+        for name, (rv, may_vanish, at) in list(written.items()):
+            seen = by_name.get(name)
+            if (
+                (seen is None and may_vanish)
+                or (seen is not None and seen >= rv)
+                or now - at > self.ttl
+            ):
+                del written[name]
+        deleted = self._deleted.get(key, {})
+        for name, at in list(deleted.items()):
+            if name not in by_name or now - at > self.ttl:
+                del deleted[name]
+        return bool(written) or bool(deleted)
 
     def forget(self, key: str) -> None:
         self._written.pop(key, None)

@@ -162,7 +162,8 @@ class ReplicaSetController(Controller):
             and out.get("kind") == "Pod"
             and out["metadata"].get("deletionTimestamp")
         ):
-            self.tracker.wrote(key, out)
+            # Terminating: seen once the cache has this version, or once it is gone.
+            self.tracker.wrote(key, out, may_vanish=True)
         else:
             self.tracker.deleted(key, meta["name"])
         self.record(pod, "Normal", "SuccessfulDelete", f"Deleted pod: {meta['name']}")
