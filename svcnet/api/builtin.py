@@ -65,6 +65,11 @@ def _ns_pending(obj: Obj) -> bool:
     return bool((obj.get("spec") or {}).get("finalizers"))
 
 
+def _ensure_spec(obj: Obj) -> None:
+    """Go serialises a non-pointer spec struct even when empty (``"spec": {}``)."""
+    obj.setdefault("spec", {})
+
+
 # --------------------------------------------------------------- secrets
 def _secret_default(obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
@@ -238,6 +243,7 @@ def builtin_kinds(
             namespaced=False,
             short=("no",),
             subresources=("status",),
+            default=_ensure_spec,
             fields=_simple_fields(**{"spec.unschedulable": "spec.unschedulable"}),
         ),
         _kind("", "Event", "events", short=("ev",), fields=_event_fields),
