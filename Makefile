@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PKGS := iproute2 nftables iptables conntrack curl bind9-dnsutils procps
+APT_PKGS := iproute2 iputils-ping nftables iptables conntrack curl bind9-dnsutils procps
 DATA ?= .data/demo
 
 .PHONY: deps apt venv run test unit integration lint format bench clean
