@@ -176,5 +176,72 @@ def controller_manager(
     run_async(serve(kubeconfig, socket_, opts, metrics_addr))
 
 
+@main.command()
+@click.option("--listen", default="127.0.0.1:53", show_default=True, help="UDP and TCP address.")
+@click.option(
+    "--metrics-addr",
+    default="127.0.0.1:9153",
+    show_default=True,
+    help="/metrics, /health and /ready ('' disables).",
+)
+@click.option("--zone", default="cluster.local", show_default=True)
+@click.option("--ttl", default=5, show_default=True)
+@click.option("--upstream", multiple=True, help="Resolver IP[:port] for other names (repeatable).")
+@click.option(
+    "--resolv-conf",
+    default="/etc/resolv.conf",
+    show_default=True,
+    help="Upstreams when no --upstream is given.",
+)
+@click.option("--kubeconfig", type=click.Path(path_type=Path), default=None)
+@click.option("--socket", "socket_", type=click.Path(path_type=Path), default=None)
+@click.option("--forward-timeout", default=2.0, show_default=True)
+@click.option("--cache-size", default=10_000, show_default=True)
+@click.option(
+    "--lameduck", default=0.0, show_default=True, help="Seconds to keep serving after SIGTERM."
+)
+@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-format", type=click.Choice(["logfmt", "json"]), default="logfmt", show_default=True
+)
+def dns(
+    listen: str,
+    metrics_addr: str,
+    zone: str,
+    ttl: int,
+    upstream: tuple[str, ...],
+    resolv_conf: str,
+    kubeconfig: Path | None,
+    socket_: Path | None,
+    forward_timeout: float,
+    cache_size: int,
+    lameduck: float,
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Run the cluster DNS server (Kubernetes DNS specification 1.1.0)."""
+    from svcnet.dns.server import Options, serve
+    from svcnet.util.log import setup_logging
+
+    setup_logging("dns", log_level, log_format)
+    opts = Options(
+        listen=listen,
+        metrics=metrics_addr,
+        zone=zone,
+        ttl=ttl,
+        upstreams=list(upstream),
+        resolv_conf=resolv_conf,
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        socket=str(socket_) if socket_ else None,
+        forward_timeout=forward_timeout,
+        cache_size=cache_size,
+        lameduck=lameduck,
+    )
+    try:
+        run_async(serve(opts))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
