@@ -243,5 +243,162 @@ def dns(
         raise click.UsageError(str(e)) from None
 
 
+def _cluster_dir(name: str, data_dir: Path | None) -> Path:
+    return (data_dir or default_data_dir(name)).resolve()
+
+
+@main.command()
+@click.option("--nodes", default=2, show_default=True, type=click.IntRange(1, 50))
+@click.option(
+    "--name", default="svcnet", show_default=True, help="Cluster name (prefix of every namespace)."
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--zones", default="", help="Comma-separated zones assigned to nodes round-robin.")
+@click.option(
+    "--proxy-mode",
+    type=click.Choice(["nftables", "iptables", "userspace"]),
+    default="nftables",
+    show_default=True,
+)
+@click.option("--store", default="sqlite", show_default=True)
+@click.option(
+    "--listen",
+    default="127.0.0.1:6443",
+    show_default=True,
+    help="API server address for kubectl (port 0 picks one).",
+)
+@click.option(
+    "-d", "--detach", is_flag=True, help="Leave the cluster running; stop it with `svcnet down`."
+)
+def up(
+    nodes: int,
+    name: str,
+    data_dir: Path | None,
+    zones: str,
+    proxy_mode: str,
+    store: str,
+    listen: str,
+    detach: bool,
+) -> None:
+    """Start a multi-node cluster in network namespaces."""
+    import signal as _signal
+    import time as _time
+
+    from rich.console import Console
+
+    from svcnet.lab.cluster import ClusterSpec, Supervisor
+
+    console = Console(stderr=True)
+    d = _cluster_dir(name, data_dir)
+    spec = ClusterSpec(
+        name=name,
+        nodes=nodes,
+        zones=tuple(z.strip() for z in zones.split(",") if z.strip()),
+        data_dir=d,
+        listen=listen,
+        store=store,
+        proxy_mode=proxy_mode,
+    )
+    sup = Supervisor(spec, log=console.print)
+    t0 = _time.monotonic()
+    try:
+        with console.status(f"building cluster {name!r} ({nodes} nodes)") as st:
+            topo = sup.up()
+
+            def progress(ready: int, total: int) -> None:
+                st.update(f"waiting for nodes: {ready}/{total} Ready")
+
+            run_async(sup.wait_ready(topo, progress=progress))
+    except (Exception, KeyboardInterrupt) as e:
+        console.print(f"[red]svcnet up failed:[/red] {e}")
+        sup.down()
+        raise SystemExit(1) from None
+    took = _time.monotonic() - t0
+    kc = d / "kubeconfig"
+    console.print(f"[green]cluster {name!r}: {nodes} nodes Ready in {took:.1f} s[/green]")
+    click.echo(f"export KUBECONFIG={kc}")
+    console.print(
+        "next steps:\n"
+        "  kubectl get nodes -o wide\n"
+        "  kubectl create deployment web --image=svcnet/netexec --replicas=3\n"
+        "  kubectl expose deployment web --port=80 --target-port=8080"
+    )
+    if detach:
+        return
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    _signal.signal(_signal.SIGINT, _stop)
+    _signal.signal(_signal.SIGTERM, _stop)
+    while not stop["now"]:
+        _time.sleep(0.2)
+    console.print("stopping cluster ...")
+    sup.down()
+
+
+@main.command()
+@click.option("--name", default="svcnet", show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def down(name: str, data_dir: Path | None) -> None:
+    """Stop a cluster's processes and remove its namespaces."""
+    from svcnet.lab.cluster import ClusterSpec, Supervisor
+
+    Supervisor(ClusterSpec(name=name, data_dir=_cluster_dir(name, data_dir))).down()
+    click.echo(f"cluster {name!r} removed")
+
+
+@main.command()
+@click.option("--name", default="svcnet", show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def status(name: str, data_dir: Path | None) -> None:
+    """Show a cluster's processes and namespaces."""
+    import json as _json
+
+    from svcnet.lab.cluster import status as cluster_status
+
+    click.echo(_json.dumps(cluster_status(_cluster_dir(name, data_dir)), indent=2))
+
+
+@main.command("exec", context_settings={"ignore_unknown_options": True})
+@click.option("--name", default="svcnet", show_default=True, help="Cluster name.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Pod namespace.")
+@click.argument("target")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(
+    name: str, data_dir: Path | None, namespace: str, target: str, command: tuple[str, ...]
+) -> None:
+    """Run COMMAND in a node's or a pod's network namespace."""
+    import os as _os
+
+    from svcnet.lab.netns import exec_in, netns_exists
+    from svcnet.lab.topology import pod_netns_name
+
+    netns = f"{name}-{target}" if not target.startswith(f"{name}-") else target
+    if not netns_exists(netns):
+        import asyncio as _asyncio
+
+        from svcnet.client import PODS, Client
+
+        async def _uid() -> str:
+            c = Client.from_unix_socket(_cluster_dir(name, data_dir) / "api.sock")
+            try:
+                pod = await c.get(PODS, target, namespace=namespace)
+                return pod["metadata"]["uid"]
+            finally:
+                await c.close()
+
+        try:
+            netns = pod_netns_name(name, _asyncio.run(_uid()))
+        except Exception as e:
+            raise click.UsageError(
+                f"{target!r} is neither a node nor a pod of cluster {name!r}: {e}"
+            ) from None
+    argv = exec_in(netns, list(command))
+    _os.execvp(argv[0], argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
