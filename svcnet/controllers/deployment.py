@@ -1,6 +1,6 @@
 """Deployment controller core: one sync as a pure function (upstream
-``pkg/controller/deployment``: sync.go, rolling.go, recreate.go, progress.go
-and util/deployment_util.go).
+``pkg/controller/deployment``: sync.go, rolling.go, recreate.go and
+progress.go; the ``deploymentutil`` helpers live in `deployment_util`).
 
 Theory of operation. `sync` takes a Deployment, the ReplicaSets and Pods of
 its namespace and ``now``, and replays upstream's ``syncDeployment`` on
@@ -25,62 +25,84 @@ Upstream writes after each step and continues with the returned objects;
 we fold the writes into one `Actions` (the final object of each changed
 ReplicaSet), which reaches the same fixed point with fewer API calls. The
 shell applies them in order: creates, updates, deletes, then the
-Deployment's annotations and status.
+Deployment's annotations and status. Invariant: the inputs are never
+modified; every change is made on the working copies in `_Sync`.
+
+This module re-exports the public `deployment_util` names (constants,
+`DeploymentError`, `rollout_status`, `scaled_value`, ...) so callers need
+only ``from svcnet.controllers import deployment``.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
+from svcnet.controllers.deployment_util import (
+    AVAILABLE,
+    DESIRED_REPLICAS,
+    FOUND_NEW_RS,
+    MAX_INT32,
+    MIN_AVAILABLE,
+    MIN_UNAVAILABLE,
+    NEW_RS_AVAILABLE,
+    NEW_RS_CREATED,
+    PAUSED,
+    PROGRESSING,
+    REPLICA_FAILURE,
+    RESUMED,
+    REVISION,
+    RS_UPDATED,
+    TIMED_OUT,
+    Obj,
+    annotation_int,
+    by_creation,
+    conditions_of,
+    creation_key,
+    deployment_complete,
+    deployment_progressing,
+    deployment_timed_out,
+    equal_ignore_hash,
+    filter_active,
+    get_condition,
+    is_saturated,
+    max_surge,
+    max_unavailable,
+    meta_of,
+    new_condition,
+    new_rs_new_replicas,
+    progress_deadline,
+    remove_condition,
+    replica_count,
+    replicas_of,
+    revision,
+    rolling_update,
+    rs_proportion,
+    set_condition,
+    set_new_rs_annotations,
+    set_replicas_annotations,
+    status_int,
+)
+
+# Re-exported: callers and tests import the whole deploymentutil surface from here.
+from svcnet.controllers.deployment_util import MAX_REPLICAS as MAX_REPLICAS
+from svcnet.controllers.deployment_util import MAX_REV_HISTORY_CHARS as MAX_REV_HISTORY_CHARS
+from svcnet.controllers.deployment_util import REVISION_HISTORY as REVISION_HISTORY
+from svcnet.controllers.deployment_util import DeploymentError as DeploymentError
+from svcnet.controllers.deployment_util import resolve_fenceposts as resolve_fenceposts
+from svcnet.controllers.deployment_util import rollout_status as rollout_status
+from svcnet.controllers.deployment_util import scaled_value as scaled_value
 from svcnet.controllers.hashing import POD_TEMPLATE_HASH_LABEL, pod_template_hash
 from svcnet.controllers.replicaset import (
     claim,
     controller_of,
     controller_ref,
     parse_time,
-    rfc3339,
     selector_of,
 )
-
-Obj = dict[str, Any]
-
-REVISION: Final = "deployment.kubernetes.io/revision"
-REVISION_HISTORY: Final = "deployment.kubernetes.io/revision-history"
-DESIRED_REPLICAS: Final = "deployment.kubernetes.io/desired-replicas"
-MAX_REPLICAS: Final = "deployment.kubernetes.io/max-replicas"
-# Deployment annotations not copied to its ReplicaSets (upstream annotationsToSkip).
-_SKIP_COPY: Final = {REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS}
-_SKIP_COPY |= {
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "deprecated.deployment.rollback.to",
-}
-MAX_REV_HISTORY_CHARS: Final = 2000
-MAX_INT32: Final = 2**31 - 1
-
-AVAILABLE: Final = "Available"
-PROGRESSING: Final = "Progressing"
-REPLICA_FAILURE: Final = "ReplicaFailure"
-# Upstream deploymentutil reasons.
-NEW_RS_CREATED: Final = "NewReplicaSetCreated"
-FOUND_NEW_RS: Final = "FoundNewReplicaSet"
-RS_UPDATED: Final = "ReplicaSetUpdated"
-NEW_RS_AVAILABLE: Final = "NewReplicaSetAvailable"
-TIMED_OUT: Final = "ProgressDeadlineExceeded"
-PAUSED: Final = "DeploymentPaused"
-RESUMED: Final = "DeploymentResumed"
-MIN_AVAILABLE: Final = "MinimumReplicasAvailable"
-MIN_UNAVAILABLE: Final = "MinimumReplicasUnavailable"
-
-_COUNTS: Final = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-_EPOCH: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
-
-
-class DeploymentError(ValueError):
-    """A Deployment whose spec cannot be acted on (e.g. a bad IntOrString)."""
 
 
 @dataclass(frozen=True)
@@ -106,277 +128,6 @@ class Actions:
 
 
 # --------------------------------------------------------------------------
-# Small accessors and upstream deploymentutil helpers
-
-
-def _meta(o: Mapping[str, Any]) -> Obj:
-    return o.get("metadata") or {}
-
-
-def _replicas(o: Mapping[str, Any]) -> int:
-    r = (o.get("spec") or {}).get("replicas")
-    return 1 if r is None else int(r)
-
-
-def _st(o: Mapping[str, Any] | None, key: str) -> int:
-    return int(((o or {}).get("status") or {}).get(key) or 0)
-
-
-def _annotation_int(o: Mapping[str, Any], key: str) -> int | None:
-    try:
-        return int((_meta(o).get("annotations") or {})[key])
-    except (KeyError, ValueError):
-        return None
-
-
-def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
-    """Upstream ``intstr.GetScaledValueFromIntOrPercent``."""
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value
-    if not value.endswith("%"):
-        raise DeploymentError(
-            "invalid value for IntOrString: invalid type: string is not a percentage"
-        )
-    try:
-        pct = int(value[:-1])
-    except ValueError as e:
-        raise DeploymentError(f"invalid value {value!r}: {e}") from None
-    return -(-pct * total // 100) if round_up else pct * total // 100
-
-
-def resolve_fenceposts(
-    surge: int | str | None, unavailable: int | str | None, desired: int
-) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) as numbers: surge rounds up, unavailable
-    down; both zero becomes maxUnavailable 1 (upstream ``ResolveFenceposts``)."""
-    s = scaled_value(surge, desired, True)
-    u = scaled_value(unavailable, desired, False)
-    return (s, 1) if s == 0 and u == 0 else (s, u)
-
-
-def _rolling(d: Mapping[str, Any]) -> Obj | None:
-    strategy = (d.get("spec") or {}).get("strategy") or {}
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return None
-    return strategy.get("rollingUpdate") or {"maxSurge": "25%", "maxUnavailable": "25%"}
-
-
-def max_surge(d: Mapping[str, Any]) -> int:
-    ru = _rolling(d)
-    if ru is None:
-        return 0
-    return resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), _replicas(d))[0]
-
-
-def max_unavailable(d: Mapping[str, Any]) -> int:
-    ru, n = _rolling(d), _replicas(d)
-    if ru is None or n == 0:
-        return 0
-    return min(resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), n)[1], n)
-
-
-def _created(rs: Mapping[str, Any]) -> tuple[dt.datetime, str]:
-    meta = _meta(rs)
-    return (parse_time(meta.get("creationTimestamp")) or _EPOCH, meta.get("name", ""))
-
-
-def by_creation(rss: Iterable[Obj]) -> list[Obj]:
-    """Oldest first, ties by name (upstream ``ReplicaSetsByCreationTimestamp``)."""
-    return sorted(rss, key=_created)
-
-
-def revision(rs: Mapping[str, Any]) -> int:
-    return _annotation_int(rs, REVISION) or 0
-
-
-def _without_hash(template: Mapping[str, Any] | None) -> Obj:
-    t = copy.deepcopy(dict(template or {}))
-    labels = (t.get("metadata") or {}).get("labels")
-    if labels is not None:
-        labels.pop(POD_TEMPLATE_HASH_LABEL, None)
-        if not labels:
-            t["metadata"].pop("labels")
-    return t
-
-
-def equal_ignore_hash(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
-    """Templates equal but for the pod-template-hash label (``EqualIgnoreHash``)."""
-    return _without_hash(a) == _without_hash(b)
-
-
-def _active(rss: Iterable[Obj | None]) -> list[Obj]:
-    return [rs for rs in rss if rs is not None and _replicas(rs) > 0]
-
-
-def _sum(rss: Iterable[Obj | None], key: str | None = None) -> int:
-    return sum((_replicas(rs) if key is None else _st(rs, key)) for rs in rss if rs is not None)
-
-
-def new_rs_new_replicas(
-    d: Mapping[str, Any], all_rss: Sequence[Obj], new_rs: Mapping[str, Any]
-) -> int:
-    """Replicas the new RS may have now (upstream ``NewRSNewReplicas``)."""
-    want = _replicas(d)
-    if _rolling(d) is None:
-        return want
-    max_total = want + max_surge(d)
-    current = _sum(all_rss)
-    if current >= max_total:
-        return _replicas(new_rs)
-    return _replicas(new_rs) + min(max_total - current, want - _replicas(new_rs))
-
-
-def is_saturated(d: Mapping[str, Any], rs: Mapping[str, Any]) -> bool:
-    """The RS has all the Deployment's replicas, available (``IsSaturated``)."""
-    want = _replicas(d)
-    return (
-        _annotation_int(rs, DESIRED_REPLICAS) == want
-        and _replicas(rs) == want
-        and _st(rs, "availableReplicas") == want
-    )
-
-
-def _set_replicas_annotations(rs: Obj, desired: int, maximum: int) -> bool:
-    ann = _meta(rs).get("annotations") or {}
-    want = {DESIRED_REPLICAS: str(desired), MAX_REPLICAS: str(maximum)}
-    if all(ann.get(k) == v for k, v in want.items()):
-        return False
-    rs["metadata"]["annotations"] = {**ann, **want}
-    return True
-
-
-def _set_new_rs_annotations(d: Mapping[str, Any], rs: Obj, new_revision: int, exists: bool) -> bool:
-    """Upstream ``SetNewReplicaSetAnnotations``: copy the Deployment's
-    annotations, raise the revision (remembering the old one in
-    revision-history on rollback) and, on creation, the replica annotations."""
-    ann = dict(_meta(rs).get("annotations") or {})
-    changed = False
-    for k, v in (_meta(d).get("annotations") or {}).items():
-        if k not in _SKIP_COPY and ann.get(k) != v:
-            ann[k] = v
-            changed = True
-    old = ann.get(REVISION)
-    try:
-        old_int = int(old) if old else 0
-    except ValueError:
-        old_int = new_revision  # upstream leaves a malformed revision alone
-    if old_int < new_revision:
-        ann[REVISION] = str(new_revision)
-        changed = True
-        if old:
-            history = [h for h in ann.get(REVISION_HISTORY, "").split(",") if h] + [old]
-            while len(",".join(history)) > MAX_REV_HISTORY_CHARS and len(history) > 1:
-                history.pop(0)
-            ann[REVISION_HISTORY] = ",".join(history)
-    if changed:
-        rs["metadata"]["annotations"] = ann
-    if not exists and _set_replicas_annotations(rs, _replicas(d), _replicas(d) + max_surge(d)):
-        changed = True
-    return changed
-
-
-# --------------------------------------------------------------------------
-# Conditions (upstream deploymentutil)
-
-
-def get_condition(status: Mapping[str, Any] | None, ctype: str) -> Obj | None:
-    return next((c for c in (status or {}).get("conditions") or [] if c.get("type") == ctype), None)
-
-
-def new_condition(ctype: str, status: str, reason: str, message: str, now: dt.datetime) -> Obj:
-    t = rfc3339(now)
-    c = {"type": ctype, "status": status, "lastUpdateTime": t, "lastTransitionTime": t}
-    return {**c, "reason": reason, "message": message}
-
-
-def set_condition(status: Obj, cond: Obj) -> None:
-    """Upstream ``SetDeploymentCondition``: same status and reason is a no-op;
-    same status keeps lastTransitionTime."""
-    cur = get_condition(status, cond["type"]) or {}
-    if cur.get("status") == cond["status"]:
-        if cur.get("reason") == cond["reason"]:
-            return
-        cond = {**cond, "lastTransitionTime": cur.get("lastTransitionTime")}
-    remove_condition(status, cond["type"])
-    status.setdefault("conditions", []).append(cond)
-
-
-def remove_condition(status: Obj, ctype: str) -> None:
-    conds = [c for c in status.get("conditions") or [] if c.get("type") != ctype]
-    if conds:
-        status["conditions"] = conds
-    else:
-        status.pop("conditions", None)
-
-
-def _conditions(rss: Iterable[Obj | None], ctype: str) -> list[Obj]:
-    return [
-        c
-        for rs in rss
-        if rs
-        for c in rs.get("status", {}).get("conditions") or []
-        if c.get("type") == ctype
-    ]
-
-
-def _progress_deadline(d: Mapping[str, Any]) -> int | None:
-    s = (d.get("spec") or {}).get("progressDeadlineSeconds")
-    return None if s is None or s == MAX_INT32 else int(s)
-
-
-def deployment_complete(d: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """Upstream ``DeploymentComplete``: all replicas updated and available, and
-    the generation observed."""
-    n = _replicas(d)
-    return (
-        status.get("updatedReplicas", 0) == n
-        and status.get("replicas", 0) == n
-        and status.get("availableReplicas", 0) == n
-        and status.get("observedGeneration", 0) >= _meta(d).get("generation", 0)
-    )
-
-
-def _progressing(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """Upstream ``DeploymentProgressing``: more updated / ready / available
-    replicas, or fewer old ones, than the last status recorded."""
-
-    o, n = ({k: int(s.get(k) or 0) for k in _COUNTS} for s in (old, new))
-    return (
-        n["updatedReplicas"] > o["updatedReplicas"]
-        or n["replicas"] - n["updatedReplicas"] < o["replicas"] - o["updatedReplicas"]
-        or n["readyReplicas"] > o["readyReplicas"]
-        or n["availableReplicas"] > o["availableReplicas"]
-    )
-
-
-def rollout_status(d: Mapping[str, Any]) -> tuple[str, bool]:
-    """What ``kubectl rollout status`` prints for ``d`` and whether it stops
-    (kubectl ``DeploymentStatusViewer``).
-
-    Raises:
-        DeploymentError: ``deployment "x" exceeded its progress deadline``.
-    """
-    name, st = _meta(d).get("name", ""), d.get("status") or {}
-    if _meta(d).get("generation", 0) > st.get("observedGeneration", 0):
-        return "Waiting for deployment spec update to be observed...\n", False
-    cond = get_condition(st, PROGRESSING)
-    if cond is not None and cond.get("reason") == TIMED_OUT:
-        raise DeploymentError(f'deployment "{name}" exceeded its progress deadline')
-    updated, replicas = st.get("updatedReplicas", 0), st.get("replicas", 0)
-    available, want = st.get("availableReplicas", 0), _replicas(d)
-    prefix = f'Waiting for deployment "{name}" rollout to finish: '
-    if updated < want:
-        return f"{prefix}{updated} out of {want} new replicas have been updated...\n", False
-    if replicas > updated:
-        return f"{prefix}{replicas - updated} old replicas are pending termination...\n", False
-    if available < updated:
-        return f"{prefix}{available} of {updated} updated replicas are available...\n", False
-    return f'deployment "{name}" successfully rolled out\n', True
-
-
-# --------------------------------------------------------------------------
 # The sync
 
 
@@ -389,12 +140,12 @@ class _Sync:
         self.orig = d
         self.d = copy.deepcopy(d)
         self.d.setdefault("status", {})
-        self.ns = _meta(d).get("namespace", "default")
+        self.ns = meta_of(d).get("namespace", "default")
         self.now = now
         self.originals = {
-            _meta(rs).get("name"): rs
+            meta_of(rs).get("name"): rs
             for rs in rss
-            if _meta(rs).get("namespace", self.ns) == self.ns
+            if meta_of(rs).get("namespace", self.ns) == self.ns
         }
         self.work = {name: copy.deepcopy(rs) for name, rs in self.originals.items()}
         self.pods = list(pods)
@@ -410,21 +161,21 @@ class _Sync:
 
     @property
     def name(self) -> str:
-        return _meta(self.d).get("name", "")
+        return meta_of(self.d).get("name", "")
 
     def scale_rs(self, rs: Obj, new_scale: int, *, if_size_changes: bool = True) -> bool:
         """Upstream ``scaleReplicaSet`` (``scaleReplicaSetAndRecordEvent`` when
         ``if_size_changes``). True if the size changed."""
-        old = _replicas(rs)
+        old = replicas_of(rs)
         if if_size_changes and old == new_scale:
             return False
-        want = _replicas(self.d)
-        _set_replicas_annotations(rs, want, want + max_surge(self.d))
+        want = replicas_of(self.d)
+        set_replicas_annotations(rs, want, want + max_surge(self.d))
         if old == new_scale:
             return False
         rs.setdefault("spec", {})["replicas"] = new_scale
         op = "up" if old < new_scale else "down"
-        name = _meta(rs).get("name")
+        name = meta_of(rs).get("name")
         self.event("ScalingReplicaSet", f"Scaled {op} replica set {name} from {old} to {new_scale}")
         return True
 
@@ -432,12 +183,12 @@ class _Sync:
 
     def claim_replicasets(self) -> list[Obj]:
         c = claim(self.d, self.work.values(), selector_of(self.d))
-        uid = _meta(self.d).get("uid")
+        uid = meta_of(self.d).get("uid")
         for rs in c.adopt:
-            refs = _meta(rs).setdefault("ownerReferences", [])
+            refs = meta_of(rs).setdefault("ownerReferences", [])
             refs.append(controller_ref(self.d, "apps/v1", "Deployment"))
         for rs in c.release:
-            meta = _meta(rs)
+            meta = meta_of(rs)
             meta["ownerReferences"] = [r for r in meta["ownerReferences"] if r.get("uid") != uid]
         return c.owned
 
@@ -450,15 +201,15 @@ class _Sync:
         new = same[0] if same else None
         olds = [rs for rs in rs_list if rs is not new]
         new_revision = max((revision(rs) for rs in olds), default=0) + 1
-        deadline = _progress_deadline(d) is not None
+        deadline = progress_deadline(d) is not None
         if new is not None:
-            _set_new_rs_annotations(d, new, new_revision, exists=True)
+            set_new_rs_annotations(d, new, new_revision, exists=True)
             min_ready = (d.get("spec") or {}).get("minReadySeconds") or 0
             if (new["spec"].get("minReadySeconds") or 0) != min_ready:
                 new["spec"]["minReadySeconds"] = min_ready
             self.set_revision(str(revision(new)))
             if deadline and get_condition(d["status"], PROGRESSING) is None:
-                msg = f'Found new replica set "{_meta(new).get("name")}"'
+                msg = f'Found new replica set "{meta_of(new).get("name")}"'
                 set_condition(d["status"], self.cond(PROGRESSING, "True", FOUND_NEW_RS, msg))
             return new, olds
         if not create:
@@ -466,9 +217,9 @@ class _Sync:
         new = self.new_replicaset(tmpl)
         replicas = new_rs_new_replicas(d, [*olds, new], new)
         new["spec"]["replicas"] = replicas
-        _set_new_rs_annotations(d, new, new_revision, exists=False)
+        set_new_rs_annotations(d, new, new_revision, exists=False)
         self.out.create.append(new)
-        name = _meta(new)["name"]
+        name = meta_of(new)["name"]
         if replicas > 0:
             self.event("ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {replicas}")
         self.set_revision(str(new_revision))
@@ -511,15 +262,15 @@ class _Sync:
         }
 
     def set_revision(self, rev: str) -> None:
-        ann = _meta(self.d).setdefault("annotations", {})
+        ann = meta_of(self.d).setdefault("annotations", {})
         if ann.get(REVISION) != rev:
             ann[REVISION] = rev
 
     def is_scaling_event(self, rs_list: list[Obj]) -> bool:
         new, olds = self.get_all(rs_list, False)
-        want = _replicas(self.d)
-        for rs in _active([*olds, new]):
-            desired = _annotation_int(rs, DESIRED_REPLICAS)
+        want = replicas_of(self.d)
+        for rs in filter_active([*olds, new]):
+            desired = annotation_int(rs, DESIRED_REPLICAS)
             if desired is not None and desired != want:
                 return True
         return False
@@ -536,54 +287,37 @@ class _Sync:
 
     def scale(self, new: Obj | None, olds: list[Obj]) -> None:
         """Upstream ``scale``: proportional scaling of all active RSs."""
-        d, want = self.d, _replicas(self.d)
+        d, want = self.d, replicas_of(self.d)
         if new is None and not olds:
             return
-        active = _active([new, *olds])
+        active = filter_active([new, *olds])
         if len(active) <= 1:  # FindActiveOrLatest
             target = active[0] if active else new or by_creation(olds)[-1]
-            if _replicas(target) != want:
+            if replicas_of(target) != want:
                 self.scale_rs(target, want)
             return
         if new is not None and is_saturated(d, new):
-            for rs in _active(olds):
+            for rs in filter_active(olds):
                 self.scale_rs(rs, 0)
             return
-        if _rolling(d) is None:
+        if rolling_update(d) is None:
             return
         allowed = want + max_surge(d) if want > 0 else 0
-        to_add = allowed - _sum(active)
+        to_add = allowed - replica_count(active)
         # Bigger first; on equal sizes newer first when adding, older first when removing.
         active = by_creation(active)
         if to_add > 0:
             active.reverse()
-        active.sort(key=lambda rs: -_replicas(rs))
+        active.sort(key=lambda rs: -replicas_of(rs))
         added, sizes = 0, []
         for rs in active:
-            p = self.proportion(rs, to_add, added) if to_add else 0
-            sizes.append(_replicas(rs) + p)
+            p = rs_proportion(self.d, rs, to_add, added) if to_add else 0
+            sizes.append(replicas_of(rs) + p)
             added += p
         if to_add:
             sizes[0] = max(sizes[0] + to_add - added, 0)  # leftovers to the largest
         for rs, size in zip(active, sizes, strict=True):
             self.scale_rs(rs, size, if_size_changes=False)
-
-    def proportion(self, rs: Obj, to_add: int, added: int) -> int:
-        """Upstream ``GetReplicaSetProportion`` / ``getReplicaSetFraction``."""
-        if _replicas(rs) == 0 or to_add == 0 or to_add == added:
-            return 0
-        d = self.d
-        if _replicas(d) == 0:
-            fraction = -_replicas(rs)
-        else:
-            before = _annotation_int(rs, MAX_REPLICAS) or _st(d, "replicas")
-            if not before:
-                fraction = 0
-            else:
-                size = _replicas(rs) * (_replicas(d) + max_surge(d)) / before
-                fraction = int(size + 0.5) - _replicas(rs)  # Go math.Round, size >= 0
-        allowed = to_add - added
-        return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
 
     # -- rolling update --------------------------------------------------
 
@@ -591,28 +325,30 @@ class _Sync:
         new, olds = self.get_all(rs_list, True)
         assert new is not None
         all_rss = [*olds, new]
-        if self.reconcile_new(all_rss, new) or self.reconcile_old(all_rss, _active(olds), new):
+        if self.reconcile_new(all_rss, new) or self.reconcile_old(
+            all_rss, filter_active(olds), new
+        ):
             return self.sync_rollout_status(all_rss, new)
         if deployment_complete(self.d, self.d["status"]):
             self.cleanup(olds)
         self.sync_rollout_status(all_rss, new)
 
     def reconcile_new(self, all_rss: list[Obj], new: Obj) -> bool:
-        want = _replicas(self.d)
-        if _replicas(new) == want:
+        want = replicas_of(self.d)
+        if replicas_of(new) == want:
             return False
-        if _replicas(new) > want:
+        if replicas_of(new) > want:
             return self.scale_rs(new, want)
         return self.scale_rs(new, new_rs_new_replicas(self.d, all_rss, new))
 
     def reconcile_old(self, all_rss: list[Obj], olds: list[Obj], new: Obj) -> bool:
         """Upstream ``reconcileOldReplicaSets``: scale old RSs down as far as
         availability allows, unhealthy replicas first."""
-        if _sum(olds) == 0:
+        if replica_count(olds) == 0:
             return False
-        min_available = _replicas(self.d) - max_unavailable(self.d)
-        new_unavailable = _replicas(new) - _st(new, "availableReplicas")
-        max_scaled_down = _sum(all_rss) - min_available - new_unavailable
+        min_available = replicas_of(self.d) - max_unavailable(self.d)
+        new_unavailable = replicas_of(new) - status_int(new, "availableReplicas")
+        max_scaled_down = replica_count(all_rss) - min_available - new_unavailable
         if max_scaled_down <= 0:
             return False
         olds = by_creation(olds)
@@ -620,24 +356,24 @@ class _Sync:
         for rs in olds:  # cleanupUnhealthyReplicas
             if cleaned >= max_scaled_down:
                 break
-            unhealthy = _replicas(rs) - _st(rs, "availableReplicas")
-            if _replicas(rs) == 0 or unhealthy <= 0:
+            unhealthy = replicas_of(rs) - status_int(rs, "availableReplicas")
+            if replicas_of(rs) == 0 or unhealthy <= 0:
                 continue
             n = min(max_scaled_down - cleaned, unhealthy)
-            self.scale_rs(rs, _replicas(rs) - n)
+            self.scale_rs(rs, replicas_of(rs) - n)
             cleaned += n
         # scaleDownOldReplicaSetsForRollingUpdate
-        available = _sum([*olds, new], "availableReplicas")
+        available = replica_count([*olds, new], "availableReplicas")
         scaled = 0
         if available > min_available:
             total = available - min_available
             for rs in olds:
                 if scaled >= total:
                     break
-                if _replicas(rs) == 0:
+                if replicas_of(rs) == 0:
                     continue
-                n = min(_replicas(rs), total - scaled)
-                self.scale_rs(rs, _replicas(rs) - n)
+                n = min(replicas_of(rs), total - scaled)
+                self.scale_rs(rs, replicas_of(rs) - n)
                 scaled += n
         return cleaned + scaled > 0
 
@@ -646,14 +382,14 @@ class _Sync:
     def rollout_recreate(self, rs_list: list[Obj]) -> None:
         new, olds = self.get_all(rs_list, False)
         scaled_down = False
-        for rs in _active(olds):
+        for rs in filter_active(olds):
             scaled_down |= self.scale_rs(rs, 0)
         if scaled_down or self.old_pods_running(new, olds, rs_list):
             return self.sync_rollout_status([*olds, new], new)
         if new is None:
             new, olds = self.get_all(rs_list, True)
             assert new is not None
-        self.scale_rs(new, _replicas(self.d))
+        self.scale_rs(new, replicas_of(self.d))
         if deployment_complete(self.d, self.d["status"]):
             self.cleanup(olds)
         self.sync_rollout_status([*olds, new], new)
@@ -661,18 +397,18 @@ class _Sync:
     def old_pods_running(self, new: Obj | None, olds: list[Obj], rs_list: list[Obj]) -> bool:
         """Upstream ``oldPodsRunning``: any old RS pod not yet Succeeded/Failed
         (terminating pods count: Recreate waits until they are gone)."""
-        if _sum(olds, "replicas") > 0:
+        if replica_count(olds, "replicas") > 0:
             return True
-        new_uid = _meta(new).get("uid") if new is not None else None
-        old_uids = {_meta(rs).get("uid") for rs in rs_list} - {new_uid, None}
+        new_uid = meta_of(new).get("uid") if new is not None else None
+        old_uids = {meta_of(rs).get("uid") for rs in rs_list} - {new_uid, None}
         selector = selector_of(self.d)
         for pod in self.pods:
             ref = controller_of(pod)
             if ref is None or ref.get("uid") not in old_uids:
                 continue
-            if _meta(pod).get("namespace", self.ns) != self.ns:
+            if meta_of(pod).get("namespace", self.ns) != self.ns:
                 continue
-            if not selector.matches(_meta(pod).get("labels") or {}):
+            if not selector.matches(meta_of(pod).get("labels") or {}):
                 continue
             if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                 return True
@@ -686,14 +422,14 @@ class _Sync:
         limit = (self.d.get("spec") or {}).get("revisionHistoryLimit")
         if limit is None or limit == MAX_INT32:
             return
-        alive = [rs for rs in olds if not _meta(rs).get("deletionTimestamp")]
+        alive = [rs for rs in olds if not meta_of(rs).get("deletionTimestamp")]
         diff = len(alive) - int(limit)
         if diff <= 0:
             return
-        alive.sort(key=lambda rs: (revision(rs), *_created(rs)))
+        alive.sort(key=lambda rs: (revision(rs), *creation_key(rs)))
         for rs in alive[:diff]:
-            unobserved = _meta(rs).get("generation", 0) > _st(rs, "observedGeneration")
-            if not (_st(rs, "replicas") or _replicas(rs) or unobserved):
+            unobserved = meta_of(rs).get("generation", 0) > status_int(rs, "observedGeneration")
+            if not (status_int(rs, "replicas") or replicas_of(rs) or unobserved):
                 self.out.delete.append(rs)
 
     # -- status ----------------------------------------------------------
@@ -701,21 +437,21 @@ class _Sync:
     def calculate_status(self, all_rss: list[Obj | None], new: Obj | None) -> Obj:
         """Upstream ``calculateStatus`` (zero counts omitted, as on the wire)."""
         d = self.d
-        available = _sum(all_rss, "availableReplicas")
+        available = replica_count(all_rss, "availableReplicas")
         counts = {
-            "observedGeneration": _meta(d).get("generation", 0),
-            "replicas": _sum(all_rss, "replicas"),
-            "updatedReplicas": _st(new, "replicas") if new is not None else 0,
-            "readyReplicas": _sum(all_rss, "readyReplicas"),
+            "observedGeneration": meta_of(d).get("generation", 0),
+            "replicas": replica_count(all_rss, "replicas"),
+            "updatedReplicas": status_int(new, "replicas") if new is not None else 0,
+            "readyReplicas": replica_count(all_rss, "readyReplicas"),
             "availableReplicas": available,
-            "unavailableReplicas": max(_sum(all_rss) - available, 0),
+            "unavailableReplicas": max(replica_count(all_rss) - available, 0),
         }
         status: Obj = {k: v for k, v in counts.items() if v}
         if d["status"].get("collisionCount") is not None:
             status["collisionCount"] = d["status"]["collisionCount"]
         if d["status"].get("conditions"):
             status["conditions"] = copy.deepcopy(d["status"]["conditions"])
-        if available >= _replicas(d) - max_unavailable(d):
+        if available >= replicas_of(d) - max_unavailable(d):
             c = (AVAILABLE, "True", MIN_AVAILABLE, "Deployment has minimum availability.")
         else:
             c = (
@@ -731,7 +467,7 @@ class _Sync:
         """Upstream ``syncRolloutStatus`` (progress.go)."""
         d = self.d
         status = self.calculate_status(all_rss, new)
-        deadline = _progress_deadline(d)
+        deadline = progress_deadline(d)
         if deadline is None:
             remove_condition(status, PROGRESSING)
         current = get_condition(d["status"], PROGRESSING)
@@ -742,40 +478,30 @@ class _Sync:
         )
         what = f'Deployment "{self.name}"'
         if new is not None:
-            what = f'ReplicaSet "{_meta(new).get("name")}"'
+            what = f'ReplicaSet "{meta_of(new).get("name")}"'
 
         if deadline is not None and not complete:
             if deployment_complete(d, status):
                 msg = f"{what} has successfully progressed."
                 set_condition(status, self.cond(PROGRESSING, "True", NEW_RS_AVAILABLE, msg))
-            elif _progressing(d["status"], status):
+            elif deployment_progressing(d["status"], status):
                 cond = self.cond(PROGRESSING, "True", RS_UPDATED, f"{what} is progressing.")
                 if current is not None:
                     if current.get("status") == "True":
                         cond["lastTransitionTime"] = current.get("lastTransitionTime")
                     remove_condition(status, PROGRESSING)
                 set_condition(status, cond)
-            elif self.timed_out(status, deadline):
+            elif deployment_timed_out(status, deadline, self.now):
                 msg = f"{what} has timed out progressing."
                 set_condition(status, self.cond(PROGRESSING, "False", TIMED_OUT, msg))
         # The new RS's failure first (upstream getReplicaFailures), copied as is.
-        for c in _conditions([new, *all_rss], REPLICA_FAILURE)[:1]:
+        for c in conditions_of([new, *all_rss], REPLICA_FAILURE)[:1]:
             t = c.get("lastTransitionTime")
             set_condition(status, {**c, "lastUpdateTime": t, "lastTransitionTime": t})
-        if not _conditions([new, *all_rss], REPLICA_FAILURE):
+        if not conditions_of([new, *all_rss], REPLICA_FAILURE):
             remove_condition(status, REPLICA_FAILURE)
         d["status"] = status
         self.out.requeue_after = self.stuck_requeue(status, deadline)
-
-    def timed_out(self, status: Obj, deadline: int) -> bool:
-        """Upstream ``DeploymentTimedOut``."""
-        cond = get_condition(status, PROGRESSING)
-        if cond is None or cond.get("reason") == NEW_RS_AVAILABLE:
-            return False
-        if cond.get("reason") == TIMED_OUT:
-            return True
-        since = parse_time(cond.get("lastUpdateTime"))
-        return since is not None and since + dt.timedelta(seconds=deadline) < self.now
 
     def stuck_requeue(self, status: Obj, deadline: int | None) -> float | None:
         """Upstream ``requeueStuckDeployment``: when to look again for a timeout."""
@@ -790,7 +516,7 @@ class _Sync:
 
     def check_paused_conditions(self) -> None:
         """Upstream ``checkPausedConditions``: Progressing Unknown while paused."""
-        if _progress_deadline(self.d) is None:
+        if progress_deadline(self.d) is None:
             return
         cond = get_condition(self.d["status"], PROGRESSING)
         if cond is not None and cond.get("reason") == TIMED_OUT:
@@ -810,8 +536,10 @@ class _Sync:
         for name, rs in self.work.items():
             if id(rs) not in deleted and rs != self.originals[name]:
                 out.update.append(rs)
-        if (_meta(self.d).get("annotations") or {}) != (_meta(self.orig).get("annotations") or {}):
-            out.annotations = _meta(self.d)["annotations"]
+        if (meta_of(self.d).get("annotations") or {}) != (
+            meta_of(self.orig).get("annotations") or {}
+        ):
+            out.annotations = meta_of(self.d)["annotations"]
         if self.d["status"] != (self.orig.get("status") or {}):
             out.status = self.d["status"]
         return out
@@ -841,19 +569,19 @@ def sync(
     if not sel.get("matchLabels") and not sel.get("matchExpressions"):
         msg = "This deployment is selecting all pods. A non-empty selector is required."
         s.event("SelectingAll", msg, "Warning")
-        if d["status"].get("observedGeneration", 0) < _meta(d).get("generation", 0):
-            d["status"]["observedGeneration"] = _meta(d).get("generation", 0)
+        if d["status"].get("observedGeneration", 0) < meta_of(d).get("generation", 0):
+            d["status"]["observedGeneration"] = meta_of(d).get("generation", 0)
         return s.result()
     try:
         rs_list = s.claim_replicasets()
-        if _meta(d).get("deletionTimestamp"):
+        if meta_of(d).get("deletionTimestamp"):
             new, olds = s.get_all(rs_list, False)
             d["status"] = s.calculate_status([*olds, new], new)
             return s.result()
         s.check_paused_conditions()
         if (d.get("spec") or {}).get("paused") or s.is_scaling_event(rs_list):
             s.sync_scale(rs_list)
-        elif _rolling(d) is None:
+        elif rolling_update(d) is None:
             s.rollout_recreate(rs_list)
         else:
             s.rollout_rolling(rs_list)
