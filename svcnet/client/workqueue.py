@@ -308,3 +308,6 @@ async def run_worker(
         else:
             queue.forget(key)
         queue.done(key)
+        # A sync that made no request never suspended: yield so watches,
+        # API responses and /healthz keep flowing while the queue is long.
+        await asyncio.sleep(0)

@@ -29,7 +29,7 @@ from svcnet.client import (
 from svcnet.controllers import endpoints as epcore
 from svcnet.controllers import endpointslice as slicecore
 from svcnet.controllers.base import Context, Controller, Obj, Requeue, ignore_not_found
-from svcnet.controllers.podutil import TriggerTimeTracker, services_to_sync_for_pod
+from svcnet.controllers.podutil import TriggerTimeTracker, select_pods, services_to_sync_for_pod
 
 SERVICE_INDEX = "service"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -107,6 +107,12 @@ class WriteTracker:
                 del deleted[name]
         return bool(written) or bool(deleted)
 
+    def is_own(self, key: str, obj: Obj) -> bool:
+        """``obj`` is exactly a version this controller wrote (its own echo)."""
+        meta = obj.get("metadata") or {}
+        entry = self._written.get(key, {}).get(meta.get("name", ""))
+        return entry is not None and entry[0] == int(meta.get("resourceVersion") or 0)
+
     def forget(self, key: str) -> None:
         self._written.pop(key, None)
         self._deleted.pop(key, None)
@@ -161,7 +167,10 @@ class EndpointSliceController(_ServicePodsController):
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY) == slicecore.CONTROLLER_NAME:
             for k in slice_service_key(obj):
-                self.queue.add(k)
+                # Our own write coming back needs no sync (upstream only
+                # queues slices its tracker does not expect).
+                if not self.tracker.is_own(k, obj):
+                    self.queue.add(k)
 
     async def sync(self, key: str) -> None:
         ns, name = split_key(key)
@@ -179,6 +188,7 @@ class EndpointSliceController(_ServicePodsController):
         if self.tracker.stale(key, existing):
             raise StaleCache(f"endpointslice cache of {key} is older than our writes")
         pods, nodes = self._inputs(ns)
+        pods = select_pods(svc, pods)  # once; the cores re-check a short list
         now = self.trigger.compute(svc, pods)
         plan = slicecore.reconcile(
             svc,

@@ -47,3 +47,11 @@ def test_expectations_expire() -> None:
     assert t.stale("ns/a", [])
     clock.t = 11
     assert not t.stale("ns/a", [])
+
+
+def test_own_write_echo_is_recognised() -> None:
+    t = WriteTracker()
+    t.wrote("ns/svc", obj("s1", 7))
+    assert t.is_own("ns/svc", obj("s1", 7))
+    assert not t.is_own("ns/svc", obj("s1", 8))
+    assert not t.is_own("ns/svc", obj("s2", 7))
