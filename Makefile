@@ -49,6 +49,7 @@ integration: deps
 
 bench: deps
 	$(PY) bench/apiserver.py
+	$(PY) bench/controllers.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache
