@@ -400,5 +400,14 @@ def exec_(
     _os.execvp(argv[0], argv)
 
 
+def _register_node_command() -> None:
+    from svcnet.node.__main__ import node_command
+
+    main.add_command(node_command, "node")
+
+
+_register_node_command()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -367,8 +367,13 @@ class Resources:
         if opts.dry_run:
             return WriteResult(new)
         meta = new["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            # Removing the last finalizer of an object being deleted deletes it.
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and (old.get("metadata") or {}).get("finalizers")
+        ):
+            # Removing the last finalizer of an object being deleted deletes
+            # it; other updates (e.g. a terminating pod's status) are kept.
             try:
                 entry = await self.store.delete(old_entry.key, expect_rv=old_entry.rv)
             except Conflict:

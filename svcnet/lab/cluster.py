@@ -124,7 +124,7 @@ def node_agent_argv(topo: Topology, index: int, data_dir: Path, proxy_mode: str)
         "-m",
         "svcnet.cli",
         "node",
-        "--name",
+        "--node-name",
         node.name,
         "--netns",
         node.netns,
@@ -134,12 +134,10 @@ def node_agent_argv(topo: Topology, index: int, data_dir: Path, proxy_mode: str)
         str(data_dir / "api.sock"),
         "--data-dir",
         str(data_dir / "nodes" / node.name),
-        "--cluster",
+        "--cluster-name",
         topo.name,
         "--cluster-dns",
         CLUSTER_DNS_IP,
-        "--proxy-mode",
-        proxy_mode,
     ]
     if node.zone:
         argv += ["--zone", node.zone]

@@ -43,7 +43,7 @@ def test_node_agent_argv_runs_svcnet_node_with_its_plan(tmp_path: Path) -> None:
     argv = node_agent_argv(topo, 1, tmp_path, "nftables")
     node = topo.nodes[1]
     assert argv[1:4] == ["-m", "svcnet.cli", "node"]
-    assert argv[argv.index("--name") + 1] == node.name
+    assert argv[argv.index("--node-name") + 1] == node.name
     assert argv[argv.index("--netns") + 1] == node.netns
     assert argv[argv.index("--node-ip") + 1] == node.addresses[0].split("/")[0]
     assert argv[argv.index("--socket") + 1] == str(tmp_path / "api.sock")
